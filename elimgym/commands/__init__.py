@@ -1,0 +1,1 @@
+"""Sub-commands of the ``elimgym`` command line (one module each, see :mod:`elimgym.cli`)."""
