@@ -538,7 +538,8 @@ def partial_rule(eq: EquationInfo, k: int) -> PartialRule | None:
     """The partial of ``eq`` w.r.t. operand ``k`` (None if it is identically zero).
 
     Raises:
-        KeyError: if the primitive has no rule (the tracer turns this into a clear error).
+        KeyError: if the primitive has no rule (the tracer checks :data:`RULES` first).
+        UnsupportedPrimitive: for a variant of a primitive that cannot be expressed.
     """
     if eq.primitive in ZERO_DERIVATIVE:
         return None

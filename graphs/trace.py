@@ -29,7 +29,7 @@ from jax.extend import core as jcore
 from jax.extend import source_info_util
 
 from graphs.lcg import LCG, Role, Vertex
-from graphs.primitives import EquationInfo, PartialRule, UnsupportedPrimitive, partial_rule
+from graphs.primitives import RULES, ZERO_DERIVATIVE, EquationInfo, PartialRule, UnsupportedPrimitive, partial_rule
 from graphs.structure import MAX_RANK, Structure, embed, join
 
 __all__ = ["trace", "trace_function", "TracedFunction", "UnsupportedPrimitive", "TraceError"]
@@ -154,11 +154,13 @@ class TracedFunction:
         return total
 
 
-def _source_of(eqn) -> str:
+def _source_of(eqn, enclosing: str) -> str:
+    """The user-code location of ``eqn``, or that of the call it was inlined from."""
     try:
-        return source_info_util.summarize(eqn.source_info)
-    except Exception:  # noqa: BLE001 - source info is best effort
-        return "<unknown location>"
+        where = source_info_util.summarize(eqn.source_info)
+    except (AttributeError, TypeError, ValueError):
+        where = ""
+    return where or enclosing
 
 
 def _is_float(aval) -> bool:
@@ -243,7 +245,7 @@ class _Builder:
         self.next_var += 1
         return self.next_var - 1
 
-    def inline(self, jaxpr, consts: Sequence[Ref], env: dict[Any, Ref]) -> list[Ref]:
+    def inline(self, jaxpr, consts: Sequence[Ref], env: dict[Any, Ref], enclosing: str = "<unknown location>") -> list[Ref]:
         for var, const in zip(jaxpr.constvars, consts):
             env[var] = const
 
@@ -263,50 +265,50 @@ class _Builder:
                 else:
                     inner_consts = []
                 inner_env = dict(zip(body.invars, inputs))
-                results = self.inline(body, inner_consts, inner_env)
+                results = self.inline(body, inner_consts, inner_env, _source_of(eqn, enclosing))
                 for outvar, ref in zip(eqn.outvars, results):
                     env[outvar] = ref
                 continue
-            self.add_equation(eqn, inputs, env)
+            self.add_equation(eqn, inputs, env, _source_of(eqn, enclosing))
         return [read(a) for a in jaxpr.outvars]
 
-    def add_equation(self, eqn, inputs: list[Ref], env: dict[Any, Ref]) -> None:
+    def add_equation(self, eqn, inputs: list[Ref], env: dict[Any, Ref], where: str) -> None:
         outputs = tuple(self.new_var() for _ in eqn.outvars)
         for outvar, var in zip(eqn.outvars, outputs):
             env[outvar] = var
         index = len(self.equations)
-        where = _source_of(eqn)
         self.equations.append(FlatEquation(eqn.primitive, dict(eqn.params), tuple(inputs), outputs, where))
         vertex_operands = [k for k, r in enumerate(inputs) if isinstance(r, int) and self.is_vertex.get(r, False)]
         if not vertex_operands or not any(_is_float(v.aval) for v in eqn.outvars):
             return
         prim = eqn.primitive.name
+        if prim not in RULES and prim not in ZERO_DERIVATIVE:
+            raise UnsupportedPrimitive(
+                f"{self.name}: unsupported primitive {prim!r} at {where} (it acts on a value that depends on "
+                f"the inputs; supported primitives are listed in graphs.primitives.RULES)"
+            )
         if len(eqn.outvars) != 1:
             raise UnsupportedPrimitive(
                 f"{self.name}: primitive {prim!r} at {where} has several outputs and acts on a traced value; it is not supported"
             )
         out_aval = eqn.outvars[0].aval
+        if len(out_aval.shape) > MAX_RANK:
+            raise TraceError(
+                f"{self.name}: primitive {prim!r} at {where} produces a value of shape {tuple(out_aval.shape)} "
+                f"that depends on the inputs: rank {len(out_aval.shape)} is not supported (vertices are "
+                f"scalars, vectors or matrices)"
+            )
         info = EquationInfo(prim, tuple(tuple(getattr(a.aval, "shape", ())) for a in eqn.invars), tuple(out_aval.shape), dict(eqn.params))
         rules: dict[int, list[EdgeTerm]] = {}
         for k in vertex_operands:
             try:
                 rule = partial_rule(info, k)
-            except KeyError:
-                raise UnsupportedPrimitive(
-                    f"{self.name}: unsupported primitive {prim!r} at {where} (it acts on a value that depends on "
-                    f"the inputs; supported primitives are listed in graphs.primitives.RULES)"
-                ) from None
             except UnsupportedPrimitive as err:
                 raise UnsupportedPrimitive(f"{self.name}: {err} (primitive {prim!r} at {where})") from None
             if rule is not None:
                 rules.setdefault(inputs[k], []).append(EdgeTerm(index, k, rule))
         if not rules:
             return
-        if len(out_aval.shape) > MAX_RANK:
-            raise TraceError(
-                f"{self.name}: primitive {prim!r} at {where} produces a value of shape {tuple(out_aval.shape)}: "
-                f"rank {len(out_aval.shape)} is not supported (vertices are scalars, vectors or matrices)"
-            )
         var = outputs[0]
         self.is_vertex[var] = True
         self.shapes[var] = tuple(out_aval.shape)
@@ -333,7 +335,7 @@ class _Builder:
                 and ref in live
                 and ref not in input_vars
                 and ref not in used_inside
-                and ref not in direct
+                and outputs.count(ref) == 1
             ):
                 direct[ref] = leaf
         vertices: list[Vertex] = []
