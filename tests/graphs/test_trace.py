@@ -51,6 +51,28 @@ def test_trace__kitchen_sink_matches_jacrev():
     assert traced.lcg.summary().startswith("kitchen_sink: 3 inputs")
 
 
+def more_primitives(x, y, A, B):
+    """The rest of the supported primitives: inverse/hyperbolic functions, batch dot products..."""
+    u = jnp.tan(x) + jnp.arcsin(x) + jnp.arctan(y) + jnp.sinh(x) + jnp.arccosh(y + 1.5) + jnp.arctanh(x)
+    u = u + jax.scipy.special.erfinv(x) + jnp.exp2(y) + jnp.log(y) + x ** -2 + jnp.square(y) + jnp.floor(y) * x
+    u = u + jnp.sign(x) * y + jnp.fmod(y, 0.3) + x / y + jax.lax.erfc(x) + jnp.maximum(x, y)
+    rows = jnp.einsum("ij,ij->i", A, B)  # dot_general with a batch dimension
+    mm = A @ B.T + jnp.min(A, axis=1)[:, None]
+    v = jnp.where(jnp.sum(x) > 1.0, x * 2.0, y)  # select_n with a scalar predicate
+    idx = jnp.argmax(y)  # an integer computed from the inputs: not a vertex
+    w = jax.lax.dynamic_slice(u, (idx,), (2,))
+    return u, rows, mm, v, w, jax.lax.squeeze(A[:1], (0,)), jax.lax.reduce_precision(x, 5, 10)
+
+
+def test_trace__more_primitives_match_jacrev():
+    """A second batch of primitives (incl. batch dot_general and data-dependent slicing)."""
+    rng = np.random.default_rng(1)
+    x = jnp.asarray(rng.uniform(0.1, 0.6, 3), jnp.float32)
+    y = jnp.asarray(rng.uniform(0.5, 0.9, 3), jnp.float32)
+    A, B = (jnp.asarray(rng.normal(size=(2, 3)), jnp.float32) for _ in range(2))
+    assert_matches_jacrev(more_primitives, x, y, A, B, atol=1e-4)
+
+
 @pytest.mark.parametrize("name", sorted(EXAMPLES))
 def test_trace__examples_match_jacrev(name):
     """The built-in examples trace to graphs whose partials give jax.jacrev."""
