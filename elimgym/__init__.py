@@ -9,6 +9,7 @@ from elimgym import cost, game, policies, reference
 from elimgym.game import GameState, Observation, encode, init, legal_action_mask, observe, step, total_cost
 from elimgym.orders import Order, OrderError
 from elimgym.reference import IllegalAction
+from elimgym.envs import registration as _registration  # registers the VertexElim-* Gymnasium ids
 
 __version__ = "0.1.0"
 

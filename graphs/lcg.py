@@ -103,6 +103,10 @@ class LCG:
         object.__setattr__(self, "metadata", MappingProxyType(dict(self.metadata)))
         self._validate()
 
+    def __reduce__(self):
+        """Pickle and copy through the constructor (the read-only mapping views cannot be pickled)."""
+        return (LCG, (self.vertices, dict(self.edges), self.name, dict(self.metadata)))
+
     # --------------------------------------------------------------------- validation
     def _validate(self) -> None:
         n = len(self.vertices)

@@ -72,6 +72,16 @@ def test_lcg__pad_and_decode_round_trip():
     assert isinstance(padded, PaddedGraph)
 
 
+def test_lcg__pickles_and_copies():
+    """LCGs survive pickle and deepcopy (vector envs and subprocess workers need it)."""
+    import copy
+    import pickle
+
+    g = small_graph()
+    assert pickle.loads(pickle.dumps(g)) == g
+    assert copy.deepcopy(g) == g
+
+
 def test_io__round_trip_is_exact(tmp_path):
     """Saving and loading reproduces vertices, edges, names and metadata exactly."""
     for name, (f, args) in EXAMPLES.items():
