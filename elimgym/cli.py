@@ -11,6 +11,7 @@ __all__ = ["main", "COMMAND_MODULES"]
 
 COMMAND_MODULES = (
     "elimgym.commands.solve",
+    "elimgym.commands.verify",
     "elimgym.commands.graphs",
 )
 """Modules that provide sub-commands, in the order ``--help`` lists them."""

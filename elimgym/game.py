@@ -29,7 +29,7 @@ the whole batch, so a batched step costs ``O(N + K^2)`` per environment instead 
 from __future__ import annotations
 
 import functools
-from typing import Callable, NamedTuple
+from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp

@@ -11,6 +11,7 @@ changed - is detected instead of silently giving a wrong Jacobian. Files look li
 from __future__ import annotations
 
 import json
+import operator
 import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -37,7 +38,10 @@ def check_order(graph: LCG, vertices: Sequence[int]) -> tuple[int, ...]:
     seen: set[int] = set()
     out = []
     for position, raw in enumerate(vertices):
-        v = int(raw)
+        try:
+            v = operator.index(raw)
+        except TypeError:
+            raise OrderError(f"order position {position}: {raw!r} is not an integer vertex id") from None
         if not 0 <= v < graph.num_vertices:
             raise OrderError(f"order position {position}: vertex {v} does not exist in graph {graph.name!r} ({graph.num_vertices} vertices)")
         role = graph.vertices[v].role

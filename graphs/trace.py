@@ -24,7 +24,6 @@ from typing import Any
 
 import jax
 import jax.numpy as jnp
-import numpy as np
 from jax.extend import core as jcore
 from jax.extend import source_info_util
 
@@ -103,6 +102,7 @@ class TracedFunction:
         equations: the inlined equations in evaluation order (constants included).
         input_vars: the flat variable of each input leaf (vertex ``k`` is input leaf ``k``).
         output_refs: the flat variable or constant of each output leaf.
+        output_vertices: the output vertex of each output leaf.
         vertex_vars: for each vertex, the flat variable holding its value (-1 for a constant output).
         recipes: ``(source, target) -> EdgeRecipe`` for every edge of ``lcg``.
         in_tree, out_tree: pytree structures of the arguments and of the result.
@@ -113,6 +113,7 @@ class TracedFunction:
     equations: tuple[FlatEquation, ...]
     input_vars: tuple[int, ...]
     output_refs: tuple[Ref, ...]
+    output_vertices: tuple[int, ...]
     vertex_vars: tuple[int, ...]
     recipes: Mapping[tuple[int, int], EdgeRecipe]
     in_tree: Any
@@ -360,10 +361,12 @@ class _Builder:
                 for term in terms[1:]:
                     structure = join(structure, term.rule.structure)
                 recipes[(index_of[s_var], index_of[t_var])] = EdgeRecipe(structure, tuple(terms))
+        output_vertices = [index_of[ref] if isinstance(ref, int) and direct.get(ref) == leaf else -1 for leaf, ref in enumerate(outputs)]
         for leaf, ref in enumerate(outputs):
             if isinstance(ref, int) and direct.get(ref) == leaf:
                 continue
             index = len(vertices)
+            output_vertices[leaf] = index
             if isinstance(ref, int) and ref in index_of:
                 shape = vertices[index_of[ref]].shape
                 recipes[(index_of[ref], index)] = EdgeRecipe(Structure.identity(len(shape)), ())
@@ -385,6 +388,7 @@ class _Builder:
             equations=tuple(self.equations),
             input_vars=tuple(input_vars),
             output_refs=tuple(outputs),
+            output_vertices=tuple(output_vertices),
             vertex_vars=tuple(vertex_vars),
             recipes=recipes,
         )

@@ -45,19 +45,9 @@ def jacrev_blocks(traced: TracedFunction, f, *args) -> dict[tuple[int, int], np.
         return jax.tree_util.tree_leaves(f(*jax.tree_util.tree_unflatten(tree, xs)))
 
     jac = jax.jacrev(flat, argnums=tuple(range(len(leaves))))(*leaves)
-    # Output vertices are numbered in graph order; map each to its leaf by name "out[k]..." order.
-    leaf_of_vertex = _output_leaf_indices(traced)
     out = {}
-    for o, leaf in leaf_of_vertex.items():
+    for leaf, o in enumerate(traced.output_vertices):
         for i in graph.inputs:
             out[(o, i)] = np.asarray(jac[leaf][i]).reshape(graph.vertices[o].size, graph.vertices[i].size)
     return out
 
-
-def _output_leaf_indices(traced: TracedFunction) -> dict[int, int]:
-    """Map each output vertex to the output leaf it holds."""
-    graph = traced.lcg
-    names = [jax.tree_util.keystr(p) for p, _ in jax.tree_util.tree_flatten_with_path(
-        jax.tree_util.tree_unflatten(traced.out_tree, list(range(traced.out_tree.num_leaves))))[0]]
-    by_name = {f"out{n}": k for k, n in enumerate(names)}
-    return {o: by_name[graph.vertices[o].name] for o in graph.outputs}

@@ -28,6 +28,8 @@ def test_check_order__names_the_offending_vertex(graph):
         check_order(graph, [a, b, a, c])
     with pytest.raises(OrderError, match=f"misses 1 intermediate.*{c}"):
         check_order(graph, [a, b])
+    with pytest.raises(OrderError, match="2.5 is not an integer"):
+        check_order(graph, [2.5, b, c])
     assert check_order(graph, [c, b, a]) == (c, b, a)
 
 
