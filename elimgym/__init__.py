@@ -2,11 +2,14 @@
 
 The functional JAX game lives in :mod:`elimgym.game` (``init``/``step``/``observe``/
 ``legal_action_mask``, re-exported here); classical orders in :mod:`elimgym.policies`; the exact
-host-side reference in :mod:`elimgym.reference`; the cost model in :mod:`elimgym.cost`.
+host-side reference in :mod:`elimgym.reference`; the cost model in :mod:`elimgym.cost`; the Jacobian
+executor in :mod:`elimgym.executor` (``jacobian``/``verify``, re-exported here). Importing elimgym
+registers the ``VertexElim-*`` Gymnasium ids (:mod:`elimgym.envs`).
 """
 
 from elimgym import cost, game, policies, reference
 from elimgym.game import GameState, Observation, encode, init, legal_action_mask, observe, step, total_cost
+from elimgym.executor import Verification, count_multiplications, jacobian, trace_for, verify
 from elimgym.orders import Order, OrderError
 from elimgym.reference import IllegalAction
 from elimgym.envs import registration as _registration  # registers the VertexElim-* Gymnasium ids
@@ -28,5 +31,10 @@ __all__ = [
     "total_cost",
     "Order",
     "OrderError",
+    "jacobian",
+    "trace_for",
+    "verify",
+    "Verification",
+    "count_multiplications",
     "IllegalAction",
 ]
