@@ -3,7 +3,8 @@
 The functional JAX game lives in :mod:`elimgym.game` (``init``/``step``/``observe``/
 ``legal_action_mask``, re-exported here); classical orders in :mod:`elimgym.policies`; the exact
 host-side reference in :mod:`elimgym.reference`; the cost model in :mod:`elimgym.cost`; the Jacobian
-executor in :mod:`elimgym.executor` (``jacobian``/``verify``, re-exported here). Importing elimgym
+executor in :mod:`elimgym.executor` (``jacobian``/``verify``, re-exported here); heuristics, search,
+exact DP and lower bounds in :mod:`elimgym.solvers` (``solve``, re-exported here). Importing elimgym
 registers the ``VertexElim-*`` Gymnasium ids (:mod:`elimgym.envs`).
 """
 
@@ -11,6 +12,7 @@ from elimgym import cost, game, policies, reference
 from elimgym.game import GameState, Observation, encode, init, legal_action_mask, observe, step, total_cost
 from elimgym.executor import Verification, count_multiplications, jacobian, trace_for, verify
 from elimgym.orders import Order, OrderError
+from elimgym.solvers import SolveReport, lower_bound, solve, solve_exact
 from elimgym.reference import IllegalAction
 from elimgym.envs import registration as _registration  # registers the VertexElim-* Gymnasium ids
 
@@ -37,4 +39,8 @@ __all__ = [
     "Verification",
     "count_multiplications",
     "IllegalAction",
+    "solve",
+    "SolveReport",
+    "solve_exact",
+    "lower_bound",
 ]

@@ -11,6 +11,7 @@ __all__ = ["main", "COMMAND_MODULES"]
 
 COMMAND_MODULES = (
     "elimgym.commands.solve",
+    "elimgym.commands.bench",
     "elimgym.commands.verify",
     "elimgym.commands.graphs",
 )
