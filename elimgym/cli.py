@@ -14,6 +14,7 @@ COMMAND_MODULES = (
     "elimgym.commands.bench",
     "elimgym.commands.verify",
     "elimgym.commands.graphs",
+    "elimgym.commands.rad",
 )
 """Modules that provide sub-commands, in the order ``--help`` lists them."""
 
