@@ -6,7 +6,9 @@ Measures, on a ~100-vertex graph (the 1-D Roe flux) at capacity 128:
   complete orders (pure game stepping) and from a random legal policy sampled inside the scan;
 * ``python-loop``: a Python loop calling a jitted, vmapped step (dispatch overhead included);
 
-for batch sizes 1, 64, 512 and 4096, and reports the memory of one state.
+for batch sizes 1, 64, 512 and 4096, and reports the memory of one state. Next to the wall-clock
+rate of ``scan(orders)`` it prints the rate per CPU-second (process time, all threads): on a machine
+shared with other jobs it is disturbed less than the wall-clock rate, which is the target's measure.
 
     python benchmarks/env_throughput.py --json env_throughput.json
 """
@@ -28,15 +30,16 @@ from elimgym import game
 from elimgym.testing import random_legal_action
 
 
-def _time(fn, *args, repeats: int) -> float:
-    """Median wall time of ``fn(*args)`` after one warm-up call (compile excluded)."""
+def _time(fn, *args, repeats: int) -> tuple[float, float]:
+    """Median wall-clock and CPU (process, all threads) seconds of ``fn(*args)``, compile excluded."""
     jax.block_until_ready(fn(*args))
-    times = []
+    walls, cpus = [], []
     for _ in range(repeats):
-        start = time.perf_counter()
+        wall, cpu = time.perf_counter(), time.process_time()
         jax.block_until_ready(fn(*args))
-        times.append(time.perf_counter() - start)
-    return float(np.median(times))
+        walls.append(time.perf_counter() - wall)
+        cpus.append(time.process_time() - cpu)
+    return float(np.median(walls)), float(np.median(cpus))
 
 
 def _scan_orders(state0):
@@ -79,9 +82,9 @@ def main() -> None:
     jitted_step = jax.jit(jax.vmap(game.step))
     for batch in args.batches:
         orders = jnp.asarray(np.stack([rng.permutation(graph.intermediates) for _ in range(batch)]), jnp.int32)
-        t_orders = _time(_scan_orders(state0), orders, repeats=args.repeats)
+        t_orders, cpu_orders = _time(_scan_orders(state0), orders, repeats=args.repeats)
         keys = jax.random.split(jax.random.PRNGKey(1), batch)
-        t_policy = _time(_scan_policy(state0, steps), keys, repeats=args.repeats)
+        t_policy, _ = _time(_scan_policy(state0, steps), keys, repeats=args.repeats)
         states = jax.tree_util.tree_map(lambda x: jnp.broadcast_to(x, (batch,) + x.shape), state0)
 
         def loop(states, orders):
@@ -89,11 +92,12 @@ def main() -> None:
                 states, _, _ = jitted_step(states, orders[:, t])
             return states.cost_lo
 
-        t_loop = _time(loop, states, orders, repeats=max(1, args.repeats // 2))
+        t_loop, _ = _time(loop, states, orders, repeats=max(1, args.repeats // 2))
         rows.append(
             {
                 "batch": batch,
                 "scan_orders_steps_per_s": batch * steps / t_orders,
+                "scan_orders_steps_per_cpu_s": batch * steps / cpu_orders,
                 "scan_policy_steps_per_s": batch * steps / t_policy,
                 "python_loop_steps_per_s": batch * steps / t_loop,
             }
@@ -101,11 +105,14 @@ def main() -> None:
         r = rows[-1]
         print(
             f"batch {batch:>5}  scan(orders) {r['scan_orders_steps_per_s']:>12,.0f}  "
+            f"(per CPU-s {r['scan_orders_steps_per_cpu_s']:>12,.0f})  "
             f"scan(random policy) {r['scan_policy_steps_per_s']:>12,.0f}  "
             f"python loop {r['python_loop_steps_per_s']:>12,.0f}  env-steps/s",
             flush=True,
         )
+    load = os.getloadavg()[0]
     print(f"\n{graph.summary()}; capacity {args.capacity}; one state = {state_bytes:,d} bytes")
+    print(f"{os.cpu_count()} CPUs, load average {load:.1f} (other jobs slow the wall-clock figures)")
     result = {
         "task": args.task,
         "vertices": graph.num_vertices,
@@ -115,6 +122,7 @@ def main() -> None:
         "jax_version": jax.__version__,
         "machine": platform.processor() or platform.machine(),
         "cpu_count": os.cpu_count(),
+        "load_average": load,
         "rows": rows,
     }
     if args.json:
