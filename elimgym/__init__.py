@@ -14,7 +14,7 @@ from elimgym.executor import Verification, count_multiplications, jacobian, trac
 from elimgym.orders import Order, OrderError
 from elimgym.solvers import SolveReport, lower_bound, solve, solve_exact
 from elimgym.reference import IllegalAction
-from elimgym.envs import registration as _registration  # registers the VertexElim-* Gymnasium ids
+from elimgym.envs import registration as _registration  # noqa: F401 (imported to register the VertexElim-* ids)
 
 __version__ = "0.1.0"
 
