@@ -4,7 +4,7 @@ The functional JAX game lives in :mod:`elimgym.game` (``init``/``step``/``observ
 ``legal_action_mask``, re-exported here); classical orders in :mod:`elimgym.policies`; the exact
 host-side reference in :mod:`elimgym.reference`; the cost model in :mod:`elimgym.cost`; the Jacobian
 executor in :mod:`elimgym.executor` (``jacobian``/``verify``, re-exported here); heuristics, search,
-exact DP and lower bounds in :mod:`elimgym.solvers` (``solve``, re-exported here). Importing elimgym
+exact DP and lower bounds in :mod:`elimgym.solvers`. Importing elimgym
 registers the ``VertexElim-*`` Gymnasium ids (:mod:`elimgym.envs`).
 """
 
@@ -12,7 +12,6 @@ from elimgym import cost, game, policies, reference
 from elimgym.game import GameState, Observation, encode, init, legal_action_mask, observe, step, total_cost
 from elimgym.executor import Verification, count_multiplications, jacobian, trace_for, verify
 from elimgym.orders import Order, OrderError
-from elimgym.solvers import SolveReport, lower_bound, solve, solve_exact
 from elimgym.reference import IllegalAction
 from elimgym.envs import registration as _registration  # noqa: F401 (imported to register the VertexElim-* ids)
 
@@ -39,8 +38,4 @@ __all__ = [
     "Verification",
     "count_multiplications",
     "IllegalAction",
-    "solve",
-    "SolveReport",
-    "solve_exact",
-    "lower_bound",
 ]
