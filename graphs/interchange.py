@@ -61,6 +61,7 @@ from typing import Any
 
 import numpy as np
 
+from graphs.io import ROLES_BY_NAME, ROLE_NAMES, is_shape
 from graphs.lcg import LCG, GraphError, Role, Vertex
 from graphs.structure import Structure, StructureError
 
@@ -82,9 +83,6 @@ __all__ = [
 EDGE_LIST_FORMAT = "elimgym-edge-list"
 EDGE_LIST_VERSION = 1
 
-_ROLE_NAMES = {Role.INPUT: "input", Role.INTERMEDIATE: "intermediate", Role.OUTPUT: "output"}
-_ROLES_BY_NAME = {name: role for role, name in _ROLE_NAMES.items()}
-
 
 class InterchangeError(ValueError):
     """A file or array that cannot be converted (the message names the source and the entry)."""
@@ -98,7 +96,7 @@ def to_edge_list(graph: LCG) -> dict[str, Any]:
         "version": EDGE_LIST_VERSION,
         "name": graph.name,
         "vertices": [
-            {"id": k, "role": _ROLE_NAMES[v.role], "shape": list(v.shape), "name": v.name, "primitive": v.primitive}
+            {"id": k, "role": ROLE_NAMES[v.role], "shape": list(v.shape), "name": v.name, "primitive": v.primitive}
             for k, v in enumerate(graph.vertices)
         ],
         "edges": [{"source": s, "target": t, "structure": str(e)} for (s, t), e in graph.edges.items()],
@@ -155,12 +153,12 @@ def from_edge_list(data: Any, source: str = "<edge list>") -> LCG:
         role_name = entry.get("role")
         if role_name is None:
             role = Role.INPUT if k not in has_in else (Role.OUTPUT if k not in has_out else Role.INTERMEDIATE)
-        elif role_name in _ROLES_BY_NAME:
-            role = _ROLES_BY_NAME[role_name]
+        elif role_name in ROLES_BY_NAME:
+            role = ROLES_BY_NAME[role_name]
         else:
-            raise InterchangeError(f"{where}: unknown role {role_name!r} (expected one of {sorted(_ROLES_BY_NAME)})")
+            raise InterchangeError(f"{where}: unknown role {role_name!r} (expected one of {sorted(ROLES_BY_NAME)})")
         shape = entry.get("shape", [])
-        if not isinstance(shape, list) or not all(isinstance(n, int) and not isinstance(n, bool) for n in shape):
+        if not is_shape(shape):
             raise InterchangeError(f"{where}: shape must be a list of integers, got {shape!r}")
         primitive = entry.get("primitive")
         try:

@@ -25,13 +25,19 @@ from typing import Any
 from graphs.lcg import LCG, GraphError, Role, Vertex
 from graphs.structure import StructureError, Structure
 
-__all__ = ["FORMAT", "VERSION", "GraphFormatError", "save", "load", "to_dict", "from_dict"]
+__all__ = ["FORMAT", "VERSION", "ROLE_NAMES", "ROLES_BY_NAME", "GraphFormatError", "save", "load", "to_dict", "from_dict", "is_shape"]
 
 FORMAT = "elimgym-lcg"
 VERSION = 1
 
-_ROLE_NAMES = {Role.INPUT: "input", Role.INTERMEDIATE: "intermediate", Role.OUTPUT: "output"}
-_ROLES_BY_NAME = {v: k for k, v in _ROLE_NAMES.items()}
+ROLE_NAMES = {Role.INPUT: "input", Role.INTERMEDIATE: "intermediate", Role.OUTPUT: "output"}
+"""How every JSON graph format (this one, :mod:`graphs.interchange`) spells each vertex role."""
+ROLES_BY_NAME = {name: role for role, name in ROLE_NAMES.items()}
+
+
+def is_shape(value: Any) -> bool:
+    """Whether ``value`` is a shape as JSON graph formats write it: a list of integers (no booleans)."""
+    return isinstance(value, list) and all(isinstance(n, int) and not isinstance(n, bool) for n in value)
 
 
 class GraphFormatError(ValueError):
@@ -45,7 +51,7 @@ def to_dict(graph: LCG) -> dict[str, Any]:
         "version": VERSION,
         "name": graph.name,
         "vertices": [
-            {"role": _ROLE_NAMES[v.role], "shape": list(v.shape), "name": v.name, "primitive": v.primitive}
+            {"role": ROLE_NAMES[v.role], "shape": list(v.shape), "name": v.name, "primitive": v.primitive}
             for v in graph.vertices
         ],
         "edges": [[s, t, str(e)] for (s, t), e in graph.edges.items()],
@@ -70,11 +76,11 @@ def from_dict(data: Any, source: str = "<dict>") -> LCG:
         where = f"{source}: vertex {k}"
         if not isinstance(entry, dict):
             raise GraphFormatError(f"{where}: expected an object")
-        role = _ROLES_BY_NAME.get(entry.get("role"))
+        role = ROLES_BY_NAME.get(entry.get("role"))
         if role is None:
-            raise GraphFormatError(f"{where}: unknown role {entry.get('role')!r} (expected one of {sorted(_ROLES_BY_NAME)})")
+            raise GraphFormatError(f"{where}: unknown role {entry.get('role')!r} (expected one of {sorted(ROLES_BY_NAME)})")
         shape = entry.get("shape")
-        if not isinstance(shape, list) or not all(isinstance(n, int) and not isinstance(n, bool) for n in shape):
+        if not is_shape(shape):
             raise GraphFormatError(f"{where}: shape must be a list of integers, got {shape!r}")
         try:
             vertices.append(Vertex(role, tuple(shape), str(entry.get("name", "")), entry.get("primitive")))
